@@ -88,6 +88,10 @@ class SequenceSet:
         self.meta: dict[str, Any] = dict(meta or {})
         self._id_index: dict[Any, int] | None = None
 
+    # -- constructors (owned by data/tables.py; classmethods delegate there) -----
+
+    # -- task views (owned by data/windows.py, data/views.py, data/splits.py) ----
+
     # -- sizes ------------------------------------------------------------------
 
     def __len__(self) -> int:
