@@ -15,7 +15,8 @@ def problem(what: str, expected: str, received: str, fix: str | None = None) -> 
     """
     message = f"{what}: expected {expected}, received {received}."
     if fix:
-        message += f" Fix: {fix.rstrip('.')}."
+        fix = fix.rstrip(".")
+        message += f" Fix: {fix}" + ("" if fix.endswith(("?", "!")) else ".")
     return message
 
 

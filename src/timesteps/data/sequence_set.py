@@ -22,14 +22,20 @@ Fields (all numpy):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .._errors import near_matches, problem
 
 TargetLevel = Literal["series", "step"]
+
+if TYPE_CHECKING:  # pragma: no cover - task views, imported where used
+    from .windows import Windows
+
+if TYPE_CHECKING:  # pragma: no cover - pandas loads only with the table readers
+    import pandas as pd
 
 
 class SequenceSet:
@@ -90,7 +96,164 @@ class SequenceSet:
 
     # -- constructors (owned by data/tables.py; classmethods delegate there) -----
 
+    @classmethod
+    def from_long(
+        cls,
+        df: pd.DataFrame,
+        id: str,
+        time: str | None = None,
+        features: str | Sequence[str] | None = None,
+        target: str | Sequence[str] | None = None,
+        static: str | Sequence[str] | None = None,
+        time_features: bool = False,
+        fill: str | None = None,
+    ) -> SequenceSet:
+        """A long table, one row per (series, time); see
+        :func:`timesteps.data.tables.from_long`.
+
+        >>> import pandas as pd, timesteps as ts
+        >>> df = pd.DataFrame({"id": [1, 1, 2], "t": [1, 0, 0], "x": [2., 1., 3.]})
+        >>> ts.SequenceSet.from_long(df, id="id", time="t").series(0).ravel()
+        array([1., 2.], dtype=float32)
+        """
+        from .tables import from_long
+
+        return from_long(df, id, time, features, target, static, time_features, fill)
+
+    @classmethod
+    def from_wide(
+        cls,
+        df: pd.DataFrame,
+        id: str | None = None,
+        steps: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        target: str | Sequence[str] | None = None,
+        static: str | Sequence[str] | None = None,
+        time_features: bool = False,
+        fill: str | None = None,
+    ) -> SequenceSet:
+        """A wide table, one row per series, one column per step; see
+        :func:`timesteps.data.tables.from_wide`.
+
+        >>> import pandas as pd, timesteps as ts
+        >>> df = pd.DataFrame({"v1": [1.0, 2.0], "v2": [3.0, None]})
+        >>> ts.SequenceSet.from_wide(df, steps=["v1", "v2"]).lengths.tolist()
+        [2, 1]
+        """
+        from .tables import from_wide
+
+        return from_wide(df, id, steps, target, static, time_features, fill)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        X: Any,
+        y: Any = None,
+        ids: Sequence[Any] | np.ndarray | None = None,
+        feature_names: Sequence[str] | None = None,
+        times: Any = None,
+        target_level: TargetLevel | None = None,
+        time_features: bool = False,
+        fill: str | None = None,
+    ) -> SequenceSet:
+        """A ``(B, T, F)`` array or a list of ``(T_i, F)`` arrays; see
+        :func:`timesteps.data.tables.from_arrays`.
+
+        >>> import numpy as np, timesteps as ts
+        >>> ts.SequenceSet.from_arrays(np.zeros((4000, 3, 1))).lengths[:2].tolist()
+        [3, 3]
+        """
+        from .tables import from_arrays
+
+        return from_arrays(
+            X, y, ids, feature_names, times, target_level, time_features, fill
+        )
+
+    def to_long(self) -> pd.DataFrame:
+        """A long table: id, time, features, target, static (see
+        :func:`timesteps.data.tables.to_long`); round-trips :meth:`from_long`."""
+        from .tables import to_long
+
+        return to_long(self)
+
+    def describe(self, batch_size: int = 32) -> Any:
+        """Series count, length min/median/max, missing share per feature,
+        target balance and padding share at ``batch_size``; see
+        :func:`timesteps.explain.describe.describe`."""
+        from ..explain.describe import describe
+
+        return describe(self, batch_size=batch_size)
+
+    # -- splits (owned by data/splits.py; methods delegate there) ---------------
+
+    def split(
+        self, fraction: float = 0.2, seed: int = 0, stratify: bool | None = None
+    ) -> tuple[SequenceSet, SequenceSet]:
+        """(train, validation) by series; see :func:`timesteps.data.splits.split`.
+
+        >>> import numpy as np, timesteps as ts
+        >>> data = ts.SequenceSet.from_arrays(np.zeros((10, 3, 1)))
+        >>> train, validation = data.split(fraction=0.2)
+        >>> len(train), len(validation)
+        (8, 2)
+        """
+        from .splits import split
+
+        return split(self, fraction=fraction, seed=seed, stratify=stratify)
+
+    def split_by_time(
+        self,
+        fraction: float | None = None,
+        steps: int | None = None,
+        keep_context: int = 0,
+    ) -> tuple[SequenceSet, SequenceSet]:
+        """(past, future): the last steps of every series held out; see
+        :func:`timesteps.data.splits.split_by_time`.
+
+        >>> import numpy as np, timesteps as ts
+        >>> data = ts.SequenceSet.from_arrays(np.zeros((2, 10, 1)))
+        >>> past, future = data.split_by_time(steps=3)
+        >>> past.lengths.tolist(), future.lengths.tolist()
+        ([7, 7], [3, 3])
+        """
+        from .splits import split_by_time
+
+        return split_by_time(
+            self, fraction=fraction, steps=steps, keep_context=keep_context
+        )
+
     # -- task views (owned by data/windows.py, data/views.py, data/splits.py) ----
+
+    def windows(
+        self,
+        lookback: int,
+        horizon: int,
+        stride: int = 1,
+        target: str | Sequence[str] | None = None,
+        known_future: str | Sequence[str] | None = None,
+        start: int | None = None,
+    ) -> Windows:
+        """Forecasting windows (lookback L, horizon h) as an index over the
+        series, never a copy; see :class:`timesteps.data.windows.Windows`.
+
+        >>> import numpy as np, timesteps as ts
+        >>> data = ts.SequenceSet(np.zeros((50, 1)), [0, 20, 50])
+        >>> w = data.windows(lookback=10, horizon=5, stride=5)
+        >>> len(w), w[0][0].shape, w[0][1].shape   # x (L, F), y (h, K)
+        (6, (10, 1), (5, 1))
+        """
+        from .windows import Windows
+
+        return Windows(self, lookback, horizon, stride, target, known_future, start)
+
+    def forecast_inputs(
+        self, lookback: int, target: str | Sequence[str] | None = None
+    ) -> Windows:
+        """The last L steps of each series as one window each (horizon 0), to
+        forecast from the end; see :func:`timesteps.data.windows.forecast_inputs`.
+        """
+        from .windows import forecast_inputs
+
+        return forecast_inputs(self, lookback, target)
 
     # -- sizes ------------------------------------------------------------------
 
@@ -180,7 +343,9 @@ class SequenceSet:
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         target = self.target
         if target is not None:
-            target = target[positions] if self.target_level == "series" else target[steps]
+            target = (
+                target[positions] if self.target_level == "series" else target[steps]
+            )
         return SequenceSet(
             self.values[steps],
             offsets,
@@ -198,7 +363,7 @@ class SequenceSet:
 
     def replace(self, **fields: Any) -> SequenceSet:
         """A copy with some fields replaced (same series, same order)."""
-        current = {
+        current: dict[str, Any] = {
             "ids": self.ids,
             "times": self.times,
             "observed": self.observed,
@@ -217,9 +382,7 @@ class SequenceSet:
 
     def __repr__(self) -> str:
         lengths = self.lengths
-        span = (
-            f"T={int(lengths.min())}..{int(lengths.max())}" if len(self) else "T=-"
-        )
+        span = f"T={int(lengths.min())}..{int(lengths.max())}" if len(self) else "T=-"
         target = "" if self.target is None else f", target per {self.target_level}"
         return (
             f"SequenceSet(B={len(self)} series, {span}, F={self.n_features} "
@@ -236,7 +399,9 @@ def _key(value: Any) -> Any:
 def _positions(offsets: np.ndarray) -> np.ndarray:
     """``(N,)`` step positions 0..T_i-1 within each series, the default times."""
     lengths = np.diff(offsets)
-    return np.arange(int(offsets[-1]), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+    return np.arange(int(offsets[-1]), dtype=np.int64) - np.repeat(
+        offsets[:-1], lengths
+    )
 
 
 def _gather_steps(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
