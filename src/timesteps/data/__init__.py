@@ -13,6 +13,10 @@ _EXPORTS = {
     "Batch": ".batches",
     "Batches": ".batches",
     "Scaler": ".scaling",
+    "SeriesTargetView": ".views",
+    "StepTargetView": ".views",
+    "ReconstructionView": ".views",
+    "InputView": ".views",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
