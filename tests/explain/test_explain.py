@@ -426,3 +426,22 @@ def test_classifier_traced_on_its_own_batches() -> None:
         ("head", "(B=32, H=10) -> (B=32, H=1)", 11, 11),
     ]
     assert e.model.startswith("Classifier(cell='rnn', units=10")
+
+
+@pytest.mark.parametrize("strategy", ["direct", "recursive", "seq2seq"])
+def test_explain_traces_a_forecaster_with_known_future_inputs(strategy: str) -> None:
+    frame = ts.datasets.forecast_series(n_series=3, length=80)
+    data = ts.SequenceSet.from_long(frame, id="series", time="time")
+    model = ts.Forecaster(
+        lookback=12,
+        horizon=4,
+        strategy=strategy,
+        target=["value"],
+        known_future=["hour_sin", "hour_cos"],
+        units=4,
+    )
+    model.fit(data, epochs=1, verbose=0, validation=None)
+    for source in (None, data):
+        explanation = explain(model, data=source)
+        first = explanation.rows[0]
+        assert first.input_shape[-2:] == [12, 3]  # (T=L, F=value + 2 known)

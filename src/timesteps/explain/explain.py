@@ -338,8 +338,9 @@ def _dummy_extras(model: Any, batch: Any) -> None:
     n_static = n_static or int(getattr(network, "static_features", 0) or 0)
     if n_static:
         batch.static = torch.zeros(B, n_static)
-    n_future = int(getattr(network, "future_features", 0) or 0)
-    horizon = getattr(network, "horizon", None)
+    n_future = len(getattr(model, "known_names_", None) or [])
+    n_future = n_future or int(getattr(network, "future_features", 0) or 0)
+    horizon = getattr(model, "horizon", None) or getattr(network, "horizon", None)
     if n_future and horizon:
         batch.future = torch.zeros(B, int(horizon), n_future)
 

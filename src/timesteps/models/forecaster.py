@@ -42,7 +42,7 @@ import torch.nn.functional as F
 
 from .._errors import near_matches, problem
 from .._shapes import format_shape
-from ..data.batches import Batch
+from ..data.batches import Batch, Batches
 from ..data.sequence_set import SequenceSet
 from ..data.splits import split_by_time
 from ..data.tables import from_long
@@ -458,6 +458,17 @@ class Forecaster(TaskModel):
         result = np.full((len(data), steps, self._K), np.nan)
         result[positions] = self._unscale(scaled)
         return result, windows, steps
+
+    def batches(self, data: Any, y: Any = None, batch_size: int = 32) -> Batches:
+        """Windows of ``L`` input steps with their ``h`` target steps (and the
+        known-future values over the horizon), checked and scaled as in
+        evaluation: what ``explain`` traces. Unlike other models a forecaster's
+        targets are features, so every long enough series gives windows."""
+        self._check_fitted("batches")
+        data, arrays = self._as_data(data, y)
+        data = self._check_features(data, arrays=arrays)
+        source = self._source(self._scaled(data), "evaluate")
+        return source.to_batches(batch_size=batch_size, shuffle=False)
 
     def predict(
         self, data: Any, future: Any = None, horizon: int | None = None
