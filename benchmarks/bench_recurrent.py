@@ -10,13 +10,15 @@ own last step. Figures are real (unpadded) sample-timesteps per second:
   (d) torch.nn.LSTM on one series at a time
   (e) torch.nn.LSTM on packed sequences (shortest bucket only: quadratic in T
       on CPU, the full set would take minutes)
-  (f) timesteps.layers.LSTM on the random batches of (c) (it picks its own
-      path: dense padded, or segments between distinct lengths)
+  (f) timesteps.layers.LSTM on the random batches of (c)
+  (g) timesteps.layers.LSTM on the bucketed batches, forced to one dense padded
+      call (its fallback path when segments between distinct lengths would be
+      short)
 
-Run: ``python benchmarks/bench_recurrent.py [--rounds 3]``. Medians over rounds
-that interleave the set-ups; the machine is shared, so trust ratios over figures
-(with two threads on two busy cores oneDNN's per-step barriers stall: figures
-then drop several-fold).
+Run: ``python benchmarks/bench_recurrent.py [--rounds 3] [--threads N]``.
+Medians over rounds that interleave the set-ups; the machine is shared, so
+trust ratios over figures (with two threads on two busy cores oneDNN's per-step
+barriers stall and figures drop several-fold).
 """
 
 from __future__ import annotations
@@ -99,7 +101,13 @@ def epoch(run: Callable[[Batch], torch.Tensor], batches: list[Batch]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS)
-    rounds = parser.parse_args().rounds
+    parser.add_argument(
+        "--threads", type=int, default=None, help="default: torch's own choice"
+    )
+    args = parser.parse_args()
+    rounds = args.rounds
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     series = make_series()
     real = sum(len(s) for s in series)
@@ -108,6 +116,9 @@ def main() -> None:
     shortest = buckets[:1]
     layer = LSTM(H)
     layer.build((None, F))
+    dense = LSTM(H)
+    dense.build((None, F))
+    dense._variable_path = "dense"
     rnn = torch.nn.LSTM(F, H, batch_first=True)
     setups = {
         "a": ("timesteps LSTM, bucketed", ours(layer), buckets),
@@ -116,6 +127,7 @@ def main() -> None:
         "d": ("nn.LSTM, one series at a time", by_hand(rnn), singles),
         "e": ("nn.LSTM packed, shortest bucket", packed(rnn), shortest),
         "f": ("timesteps LSTM, random batches", ours(layer), shuffled),
+        "g": ("timesteps LSTM, bucketed, dense path", ours(dense), buckets),
     }
     for _, run, batches in setups.values():
         epoch(run, batches[:1])  # warm up kernels and allocator
@@ -149,6 +161,7 @@ def main() -> None:
     print(f"(a)/(d) = {rate['a'] / rate['d']:.2f}")
     print(f"(a)/(e) = {rate['a'] / rate['e']:.2f}  (packed measured on one bucket)")
     print(f"(f)/(c) = {rate['f'] / rate['c']:.2f}  (same random batches)")
+    print(f"(a)/(g) = {rate['a'] / rate['g']:.2f}  (segments vs one dense call)")
 
 
 if __name__ == "__main__":

@@ -5,20 +5,23 @@ sequence (oneDNN on CPU for LSTM, cuDNN on GPU), never a Python loop over
 timesteps. Sequences of different lengths in one batch are exact: each sequence
 gets what it gets when run alone at its own length.
 
-How lengths are handled (measured in PERFORMANCE.md and benchmarks/):
+How lengths are handled (measured with benchmarks/bench_recurrent.py):
 
 - lengths ``None`` or all equal: one kernel call, nothing else.
-- CPU, outputs only: the dense post-padded batch runs through the fused kernel;
-  each row's last output is taken by index and steps past its end are zeroed.
-- CPU, LSTM states needed (``return_state``, ``stateful``, streaming): the cell
-  state c is not among the outputs, so rows are sorted by length and the batch
-  runs in consecutive segments between distinct lengths, carrying the states;
-  a row leaves the batch at its own end (k kernel calls for k distinct lengths,
-  no padded step computed). The same path is taken when padding would more than
-  double the work.
+- CPU: rows are sorted by length and the batch runs in consecutive segments
+  between distinct lengths, carrying the states; a row leaves the batch at its
+  own end (k fused calls for k distinct lengths, no padded step computed, every
+  state exact, LSTM's c too). Measured here (2 cores, one thread, H=64, lengths
+  100..3,000, B=32): 1.3x faster than one dense padded call on length-bucketed
+  batches and 3x on random batches, training and inference, LSTM and GRU.
+  When segments would be short (more than one distinct length per
+  ``MIN_STEPS_PER_SEGMENT`` steps) per-call cost wins, so the dense post-padded
+  batch runs through one fused call instead, each row's last output is taken
+  by index and steps past its end are zeroed (LSTM's c is not among the
+  outputs: when it is needed, segments are used anyway).
 - GPU: packed sequences (cuDNN handles them in one call).
 - Backward direction (``go_backwards``, bidirectional): each row is reversed
-  within its own length by an index gather, so it starts at its own end.
+  within its own length by one index_select, so it starts at its own end.
 
 >>> import torch
 >>> from timesteps.layers import LSTM
@@ -56,9 +59,8 @@ from .core import _features, check_units
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 PATHS = ("dense", "segments", "packed")
 
-# Segments instead of one dense call when padded steps exceed this many times
-# the real steps (and segments stay long enough to keep per-call cost small).
-SEGMENTS_WHEN_PADDED = 1.5
+# Segments (one fused call per distinct length) while they average at least
+# this many steps; below it one dense padded call costs less.
 MIN_STEPS_PER_SEGMENT = 8
 
 States = list[torch.Tensor]
@@ -300,11 +302,9 @@ class _Recurrent(Layer):
             return "packed"
         if needs_c:
             return "segments"
-        B, T, _ = x.shape
-        if SEGMENTS_WHEN_PADDED * int(lengths.sum()) < B * T:
-            distinct = len(torch.unique(lengths))
-            if distinct * MIN_STEPS_PER_SEGMENT <= T:
-                return "segments"
+        distinct = len(torch.unique(lengths))
+        if distinct * MIN_STEPS_PER_SEGMENT <= x.shape[1]:
+            return "segments"
         return "dense"
 
     # -- states ------------------------------------------------------------------------
