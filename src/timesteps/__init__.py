@@ -6,6 +6,9 @@ See ``timesteps._shapes`` for the axis vocabulary used everywhere.
 >>> import timesteps as ts
 >>> ts.format_shape((50, 3, 1), "BTF")
 '(B=50, T=3, F=1)'
+
+Names are imported on first use (``_lazy``), so ``import timesteps`` and the
+command line's ``--help`` do not load torch.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ _EXPORTS = {
     "Forecaster": ".models",
     "Generator": ".models",
     "Autoencoder": ".models",
+    "save": ".models",
     "load": ".models",
     # training
     "History": ".training",
@@ -58,7 +62,41 @@ _EXPORTS = {
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = ["__version__", "format_shape", *_EXPORTS]
+__all__ = [
+    "GRU",
+    "LSTM",
+    "Autoencoder",
+    "Batch",
+    "Batches",
+    "Bidirectional",
+    "Classifier",
+    "Conv1D",
+    "Dense",
+    "Forecaster",
+    "Generator",
+    "History",
+    "Regressor",
+    "RepeatVector",
+    "Scaler",
+    "SequenceSet",
+    "Sequential",
+    "SimpleRNN",
+    "Tagger",
+    "TimeDistributed",
+    "Windows",
+    "__version__",
+    "datasets",
+    "describe",
+    "diagram",
+    "explain",
+    "forecast",
+    "format_shape",
+    "layers",
+    "load",
+    "read_csv",
+    "read_parquet",
+    "save",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from . import datasets, forecast, layers
@@ -91,5 +129,6 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         Regressor,
         Tagger,
         load,
+        save,
     )
     from .training import History

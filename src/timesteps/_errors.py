@@ -9,9 +9,8 @@ from collections.abc import Iterable
 def problem(what: str, expected: str, received: str, fix: str | None = None) -> str:
     """Build an error message in the project's one format.
 
-    >>> problem("X must have 3 axes (B, T, F)", "3 axes", "2 axes (4000, 3)",
-    ...         "add a features axis with X[..., None]")
-    'X must have 3 axes (B, T, F): expected 3 axes, received 2 axes (4000, 3). Fix: add a features axis with X[..., None].'
+    >>> print(problem("X needs (B, T, F)", "3 axes", "(4000, 3)", "use X[..., None]"))
+    X needs (B, T, F): expected 3 axes, received (4000, 3). Fix: use X[..., None].
     """
     message = f"{what}: expected {expected}, received {received}."
     if fix:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import doctest
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -223,3 +224,13 @@ def test_a_recurrent_layer_after_the_time_axis_is_gone():
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_input_follows_the_weights_dtype_after_the_model_is_converted() -> None:
+    model = Sequential([SimpleRNN(4), Dense(1)], input_shape=(3, 1))
+    x = np.zeros((2, 3, 1), dtype=np.float64)
+    assert model(x).dtype == torch.float32
+    model.double()
+    assert model(x.astype(np.float32)).dtype == torch.float64
+    model.float()
+    assert model(x).dtype == torch.float32

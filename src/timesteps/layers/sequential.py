@@ -130,6 +130,18 @@ class Sequential(Compilable, torch.nn.Module):
         self._shapes.append(layer.compute_output_shape(shape))
         self._axes.append(layer.output_axes(axes))
         self.layers.append(layer)
+        self._note_dtype()
+
+    def _note_dtype(self) -> None:
+        # The weights' dtype, looked up once rather than on every forward call
+        # (a per-call ``next(self.parameters())`` was ~10% of a small model's
+        # step); ``_apply`` refreshes it after ``.to()``, ``.double()`` and such.
+        self._weight_dtype = next((p.dtype for p in self.parameters()), None)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        result = super()._apply(fn, recurse)
+        self._note_dtype()
+        return result
 
     @property
     def stack(self) -> list[Layer]:
@@ -210,9 +222,9 @@ class Sequential(Compilable, torch.nn.Module):
                     f"{x.shape[-1]}",
                 )
             )
-        weight = next(self.parameters(), None)
-        if weight is not None and x.dtype != weight.dtype:
-            x = x.to(weight.dtype)  # e.g. float64 arrays run in the weights' dtype
+        dtype = self._weight_dtype
+        if dtype is not None and x.dtype != dtype:
+            x = x.to(dtype)  # e.g. float64 arrays run in the weights' dtype
         return x
 
     def _expected(self) -> str:
