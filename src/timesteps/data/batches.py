@@ -46,6 +46,7 @@ has at most one batch smaller than ``batch_size``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterator
@@ -81,6 +82,16 @@ class Batch:
     - ``future``   ``(B, h, F_known)`` known-future inputs, or None
     - ``pad``      which side holds the padding
 
+    Chunks (``Batches(..., chunk_length=C)``) are batches too: the steps
+    ``start .. start + T`` of the same rows, with
+
+    - ``lengths``  each row's real steps within this chunk, 0 for a row whose
+      series ended in an earlier chunk
+    - ``chunk``    the chunk's number within its batch of rows (None: not a chunk)
+    - ``first``, ``last``  whether it is the batch's first / last chunk
+    - ``start``    the step of the series at which the chunk begins
+    - ``ends``     ``(B,)`` bool, True for rows whose series ends in this chunk
+
     >>> import torch
     >>> batch = Batch(torch.zeros(2, 3, 1), torch.tensor([3, 1]), torch.arange(2))
     >>> batch.mask.tolist()
@@ -95,6 +106,11 @@ class Batch:
     static: torch.Tensor | None = None
     future: torch.Tensor | None = None
     pad: Pad = "post"
+    chunk: int | None = None
+    first: bool = True
+    last: bool = True
+    start: int = 0
+    ends: torch.Tensor | None = None
 
     @property
     def mask(self) -> torch.Tensor:
@@ -138,6 +154,12 @@ class Batches:
         drop_last: drop the one batch smaller than ``batch_size``.
         bucket_spread: the largest relative length spread within a bucket of
             several batches.
+        chunk_length: None, or C: each batch is made as consecutive chunks of
+            at most C steps, in time order (truncated backpropagation through
+            time: a model carries each row's state from one chunk to the
+            next). Only the chunk's steps are gathered, never the whole padded
+            batch; ``len()`` counts chunks. Needs ``pad="post"`` and a view of
+            whole series (not windows).
 
     Iterating gives the batches of the current epoch (``set_epoch``); iterating
     twice without ``set_epoch`` gives the same batches, as with torch's
@@ -154,6 +176,12 @@ class Batches:
     [(2, 4, 2), (1, 4, 2)]
     >>> [b.lengths.tolist() for b in batches]
     [[2, 4], [4]]
+    >>> chunks = Batches(ReconstructionView(data), batch_size=2, shuffle=False,
+    ...                  chunk_length=3)
+    >>> [(b.start, b.lengths.tolist()) for b in chunks]   # rows of length 2, 4; 4
+    [(0, [2, 3]), (3, [0, 1]), (0, [3]), (3, [1])]
+    >>> [b.ends.tolist() for b in chunks]                  # where each row ends
+    [[True, False], [False, True], [False], [True]]
     """
 
     def __init__(
@@ -167,6 +195,7 @@ class Batches:
         device: str | torch.device = "cpu",
         drop_last: bool = False,
         bucket_spread: float = 0.1,
+        chunk_length: int | None = None,
     ) -> None:
         _check_source(source)
         _check_int("batch_size", batch_size, minimum=1)
@@ -180,8 +209,11 @@ class Batches:
                 problem("batches need at least one row", ">= 1 row", "0 rows")
             )
         _check_finite(source)
+        if chunk_length is not None:
+            _check_chunking(chunk_length, source, pad)
 
         self.source = source
+        self.chunk_length = None if chunk_length is None else int(chunk_length)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
@@ -221,7 +253,20 @@ class Batches:
         return math.ceil(group.n / self.batch_size)
 
     def __len__(self) -> int:
-        """Batches per epoch on this rank."""
+        """Batches per epoch on this rank; with ``chunk_length``, chunks in the
+        current epoch (shuffled batches change their longest row, and so their
+        number of chunks, from epoch to epoch)."""
+        if self.chunk_length is None:
+            return self._n_batches()
+        orders, plan = self.plan()
+        C = self.chunk_length
+        return sum(
+            -(-self._groups[g].longest(self._picks(g, first, orders)) // C)
+            for g, first in plan.tolist()
+        )
+
+    def _n_batches(self) -> int:
+        """Batches (of rows) per epoch on this rank."""
         total = sum(self._batches_in(g) for g in self._groups)
         if self.world_size == 1:
             return total
@@ -315,7 +360,7 @@ class Batches:
         if self.shuffle:
             plan = plan[torch.randperm(len(plan), generator=generator).numpy()]
         if self.world_size > 1:
-            rounds = len(self)
+            rounds = self._n_batches()
             plan = plan[np.arange(rounds * self.world_size) % len(plan)]
             plan = plan[self.rank :: self.world_size]
         return orders, plan
@@ -323,16 +368,26 @@ class Batches:
     def __iter__(self) -> Iterator[Batch]:
         orders, plan = self.plan()
         for g, first in plan.tolist():
-            group, order = self._groups[g], orders[g]
-            stop = min(first + self.batch_size, group.n)
-            picks: Picks = slice(first, stop) if order is None else order[first:stop]
-            yield group.take(picks)
+            picks = self._picks(g, first, orders)
+            if self.chunk_length is None:
+                yield self._groups[g].take(picks)
+            else:
+                yield from self._groups[g].chunks(picks, self.chunk_length)
+
+    def _picks(self, g: int, first: int, orders: list[torch.Tensor | None]) -> Picks:
+        """The rows of group ``g`` in the batch that starts at ``first``."""
+        stop = min(first + self.batch_size, self._groups[g].n)
+        order = orders[g]
+        return slice(first, stop) if order is None else order[first:stop]
 
     def __repr__(self) -> str:
         shard = f", rank {self.rank}/{self.world_size}" if self.world_size > 1 else ""
+        chunks = ""
+        if self.chunk_length is not None:
+            chunks = f" in {len(self)} chunks of T<={self.chunk_length}"
         return (
-            f"Batches({len(self)} batches of B<={self.batch_size} from "
-            f"{self.n_rows} rows, {self.n_buckets} buckets, padding "
+            f"Batches({self._n_batches()} batches of B<={self.batch_size}{chunks} "
+            f"from {self.n_rows} rows, {self.n_buckets} buckets, padding "
             f"{self.padding_share:.1%}, device {self.device}{shard})"
         )
 
@@ -344,9 +399,34 @@ class _Group:
     """Rows that batches are drawn from together (a bucket, or all windows)."""
 
     n: int
+    lengths_cpu: torch.Tensor
 
-    def take(self, picks: Picks) -> Batch:
+    def take(self, picks: Picks, steps: slice | None = None) -> Batch:
+        """The batch of rows ``picks``; ``steps`` (post padding only) keeps
+        the steps ``steps.start:steps.stop`` instead of all up to the longest."""
         raise NotImplementedError
+
+    def longest(self, picks: Picks) -> int:
+        return int(self.lengths_cpu[picks].max())
+
+    def chunks(self, picks: Picks, C: int) -> Iterator[Batch]:
+        """The batch of rows ``picks`` as consecutive chunks of at most C steps;
+        ``lengths`` are each row's steps within the chunk (0 once it ended)."""
+        longest = self.longest(picks)
+        n = -(-longest // C)
+        for c in range(n):
+            a, b = c * C, min((c + 1) * C, longest)
+            batch = self.take(picks, slice(a, b))
+            full = batch.lengths  # (B,) whole-series lengths
+            yield dataclasses.replace(
+                batch,
+                lengths=(full - a).clamp(0, b - a),
+                chunk=c,
+                first=c == 0,
+                last=c == n - 1,
+                start=a,
+                ends=(full > a) & (full <= b),
+            )
 
     def steps(self, sizes: list[int], shuffle: bool) -> tuple[float, float]:
         """(real, processed) steps of ``x`` over batches of ``sizes`` rows."""
@@ -393,9 +473,11 @@ class _PaddedBucket(_Group):
         elif targets is not None and view.y_level == "step":
             self.y = padded(targets)
 
-    def take(self, picks: Picks) -> Batch:
-        longest = int(self.lengths_cpu[picks].max())
-        if self.pad == "post":
+    def take(self, picks: Picks, steps: slice | None = None) -> Batch:
+        longest = self.longest(picks)
+        if steps is not None:
+            trim = steps
+        elif self.pad == "post":
             trim = slice(0, longest)
         else:
             trim = slice(self.width - longest, None)
@@ -443,19 +525,20 @@ class _RaggedGroup(_Group):
         targets = view.targets()
         self.y = None if targets is None else _flat(targets, device)
 
-    def take(self, picks: Picks) -> Batch:
-        longest = int(self.lengths_cpu[picks].max())
+    def take(self, picks: Picks, steps: slice | None = None) -> Batch:
+        longest = self.longest(picks)
         if isinstance(picks, torch.Tensor):
             picks = picks.to(self.values.device)
         lengths = _take(self.lengths, picks)
-        columns = torch.arange(longest, device=self.values.device)
+        first, stop = (0, longest) if steps is None else (steps.start, steps.stop)
+        columns = torch.arange(first, stop, device=self.values.device)
         shift = longest - lengths if self.pad == "pre" else torch.zeros_like(lengths)
         within = columns[None, :] - shift[:, None]  # (B, T) step within the row
         real = (within >= 0) & (within < lengths[:, None])
-        steps = torch.where(real, _take(self.starts, picks)[:, None] + within, 0)
+        flat_rows = torch.where(real, _take(self.starts, picks)[:, None] + within, 0)
 
         def gather(flat: torch.Tensor) -> torch.Tensor:
-            block = _take(flat, steps)
+            block = _take(flat, flat_rows)
             keep = real.reshape(real.shape + (1,) * (block.dim() - 2))
             return torch.where(keep, block, torch.zeros((), dtype=block.dtype))
 
@@ -509,7 +592,10 @@ class _WindowGroup(_Group):
         self.input_steps = torch.arange(self.lookback, device=device)
         self.target_steps = self.lookback + torch.arange(self.horizon, device=device)
 
-    def take(self, picks: Picks) -> Batch:
+    def longest(self, picks: Picks) -> int:
+        return self.lookback
+
+    def take(self, picks: Picks, steps: slice | None = None) -> Batch:
         device = self.values.device
         if isinstance(picks, slice):
             numbers = torch.arange(picks.start, picks.stop, device=device)
@@ -669,6 +755,31 @@ def _check_source(source: Any) -> None:
             "windows with data.windows(lookback=..., horizon=...)",
         )
     )
+
+
+def _check_chunking(chunk_length: Any, source: Any, pad: Pad) -> None:
+    _check_int("chunk_length", chunk_length, minimum=1)
+    if isinstance(source, Windows):
+        raise ValueError(
+            problem(
+                "chunk_length cuts whole series into consecutive chunks",
+                "a view of whole series (SeriesTargetView, StepTargetView, "
+                "ReconstructionView, InputView)",
+                f"Windows of lookback L={source.lookback}",
+                "leave chunk_length out for windows (each window is already "
+                "only L steps long), or lower the lookback",
+            )
+        )
+    if pad != "post":
+        raise ValueError(
+            problem(
+                "chunk_length carries each row's state from one chunk to the next, "
+                "so every row must start at step 0 of the first chunk",
+                "pad='post'",
+                f"pad={pad!r}",
+                "use pad='post' (the default) with chunk_length",
+            )
+        )
 
 
 def _check_int(name: str, value: Any, minimum: int | None) -> None:

@@ -205,18 +205,26 @@ class _Recurrent(Layer):
         Keras' go_backwards, unless ``align`` puts it back in input order), else
         (B, H). ``states`` are complete when ``want_states`` (or stateful).
         ``carry=False`` leaves a stateful layer's carried state alone (streaming).
+        Rows of length 0 (a chunk after its series ended) keep their initial
+        state and output zeros; the public boundary (``forward``) still takes
+        1..T, containers that checked their input call this with 0..T.
         """
         B, T, _ = x.shape
+        lengths = varying_lengths(lengths, T)
+        low = top = T
+        if lengths is not None:
+            low, top = (int(v) for v in torch.aminmax(lengths))
+            if low == 0:
+                return self._run_without_empty(
+                    x, lengths, initial_state, want_seq, want_states, align, carry
+                )
         if self.dropout and self.training:
             keep = 1.0 - self.dropout
             mask = x.new_empty(B, 1, x.shape[2]).bernoulli_(keep) / keep  # (B, 1, F)
             x = x * mask
         hx = self._initial(x, initial_state if initial_state else None, carry)
         want_states = want_states or (self.stateful and carry)
-        lengths = varying_lengths(lengths, T)
-        top = T
         if lengths is not None:
-            low, top = (int(v) for v in torch.aminmax(lengths))
             x = x[:, :top]  # nothing past the longest sequence is needed
             if low == top:
                 lengths = None
@@ -233,6 +241,45 @@ class _Recurrent(Layer):
         if top < T:
             seq = F.pad(seq, (0, 0, 0, T - top))  # (B, T, H), zeros past the end
         return seq, states
+
+    def _run_without_empty(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor,
+        initial_state: States | None,
+        want_seq: bool,
+        want_states: bool,
+        align: bool,
+        carry: bool,
+    ) -> tuple[torch.Tensor, States]:
+        """Some rows have length 0 (in a chunk: their series ended in an earlier
+        chunk): they keep their initial state and output zeros; the other rows
+        run as usual from theirs."""
+        B = x.shape[0]
+        hx = self._initial(x, initial_state if initial_state else None, carry)
+        if hx is None:
+            zeros = x.new_zeros(B, self.units)
+            start = [zeros] * self._n_states
+        else:
+            start = _unpack(hx)  # (B, H) each
+        rows = torch.nonzero(lengths).squeeze(1)  # rows with steps
+        if len(rows) == 0:
+            width = (x.shape[1], self.units) if want_seq else (self.units,)
+            return x.new_zeros(B, *width), start
+        output, final = self.run(
+            x.index_select(0, rows),
+            lengths.index_select(0, rows),
+            [s.index_select(0, rows) for s in start],
+            want_seq=want_seq,
+            want_states=True,
+            align=align,
+            carry=False,
+        )
+        states = [s.index_copy(0, rows, f) for s, f in zip(start, final, strict=True)]
+        if self.stateful and carry:
+            self._carried = [s.detach() for s in states]
+        shape = (B, *output.shape[1:])  # (B, T, H) or (B, H)
+        return output.new_zeros(shape).index_copy(0, rows, output), states
 
     def _run_full(
         self, x: torch.Tensor, hx: Any

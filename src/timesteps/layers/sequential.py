@@ -98,6 +98,7 @@ class Sequential(Compilable, torch.nn.Module):
         self.layers = torch.nn.ModuleList()
         self._shapes: list[Shape] = [self.input_shape]
         self._axes: list[str] = [self.input_axes]
+        self._weight_dtype: torch.dtype | None = None
         for layer in layers:
             self.add(layer)
 

@@ -19,6 +19,7 @@ become results.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
@@ -36,7 +37,8 @@ from ..data.splits import split
 from ..data.tables import from_arrays, from_long
 from ..data.views import SequenceView
 from ..data.windows import Windows
-from ..layers import Sequential
+from ..layers import Conv1D, Dense, Sequential, TimeDistributed
+from ..layers.recurrent import Bidirectional, _Recurrent
 from ..training import History, TrainConfig
 from ..training import evaluate as evaluate_loss
 from ..training import fit as train
@@ -73,6 +75,9 @@ class TaskModel:
 
     kind: ClassVar[str] = "TaskModel"
     accepts_network: ClassVar[bool] = True
+    chunkable: ClassVar[bool] = False
+    """Whether ``fit``/``predict`` take ``chunk_length`` (state carried across
+    consecutive chunks of each series)."""
 
     def __init__(
         self,
@@ -134,7 +139,9 @@ class TaskModel:
         self.static_scale_: np.ndarray | None = None
         self.history_: History | None = None
         self.meta_: dict[str, Any] = {}
+        self.chunk_length_: int | None = None
         self._stream_store: StateStore | None = None
+        self._chunk_states: list[torch.Tensor] = []
 
     # -- description -------------------------------------------------------------------
 
@@ -174,6 +181,7 @@ class TaskModel:
         resume: bool = False,
         verbose: int = 1,
         scale: bool = True,
+        chunk_length: int | None = None,
     ) -> History:
         """Train on ``data`` and return the History of the run.
 
@@ -190,10 +198,20 @@ class TaskModel:
             checkpoint_dir, resume: write a checkpoint each epoch; continue one.
             scale: standardise the features (and regression targets) with
                 statistics of the training part only.
+            chunk_length: None, or C: read each batch of series as consecutive
+                chunks of at most C steps, carrying every recurrent layer's
+                state from one chunk to the next and detaching it in between
+                (truncated backpropagation through time), so memory grows
+                with C, not with the longest series. Classifier, Regressor
+                and Tagger; ``predict`` and ``evaluate`` then use the same C
+                by default. Layers that look ahead (bidirectional) or across
+                steps (a Conv1D with kernel_size or strides > 1) are refused.
 
         A second ``fit`` continues training the same network with the scaler
         and classes of the first.
         """
+        if chunk_length is not None:
+            self._check_chunk_length(chunk_length, "fit")
         data, _ = self._as_data(data, y)
         fitted = self.is_fitted
         if fitted:
@@ -204,18 +222,24 @@ class TaskModel:
             self._learn_inputs(train_part, scale)
             self._learn_targets(train_part, scale)
             self.network = self._new_network()
+        if chunk_length is not None:
+            self._check_chunkable(chunk_length, "fit")
         if isinstance(validation, SequenceSet) and valid_part is not None:
             valid_part = self._check_features(valid_part, arrays=False)
         self._set_class_weights(train_part, class_weight)
         seed = self.config["seed"]
         train_batches = self._source(self._scaled(train_part), "fit").to_batches(
-            batch_size=batch_size, shuffle=True, seed=seed
+            batch_size=batch_size, shuffle=True, seed=seed, chunk_length=chunk_length
         )
         valid_batches = None
         if valid_part is not None:
             valid_batches = self._source(
                 self._scaled(valid_part), "validation"
-            ).to_batches(batch_size=max(batch_size, PREDICT_BATCH), shuffle=False)
+            ).to_batches(
+                batch_size=max(batch_size, PREDICT_BATCH),
+                shuffle=False,
+                chunk_length=chunk_length,
+            )
         config = TrainConfig(
             epochs=epochs,
             optimizer=optimizer,
@@ -228,9 +252,13 @@ class TaskModel:
             resume=resume,
         )
         assert self.network is not None  # built above
-        self.history_ = train(
-            self.network, self._loss, train_batches, valid_batches, config
-        )
+        try:
+            self.history_ = train(
+                self.network, self._loss, train_batches, valid_batches, config
+            )
+        finally:
+            self._chunk_states = []
+        self.chunk_length_ = chunk_length
         self.network.eval()
         self._stream_store = None
         return self.history_
@@ -356,6 +384,81 @@ class TaskModel:
 
     def _forward(self, network: torch.nn.Module, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
+
+    # -- chunks: state carried from one chunk to the next ----------------------------
+
+    def _forward_states(
+        self, network: torch.nn.Module, batch: Batch, states: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The output for a chunk, starting every recurrent layer from
+        ``states`` (empty: zeros), and the states at each row's last step in
+        the chunk (chunkable models)."""
+        raise NotImplementedError
+
+    def _carried_forward(self, network: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        """The output for one chunk, from the states the previous chunk of the
+        same rows left (zeros at a batch's first chunk); keeps its final states,
+        detached, for the next chunk: truncated backpropagation through time."""
+        states = [] if batch.first else self._chunk_states
+        output, final = self._forward_states(network, batch, states)
+        self._chunk_states = [] if batch.last else [s.detach() for s in final]
+        return output
+
+    def _forward_any(self, network: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        """``_forward`` for a batch, ``_carried_forward`` for a chunk."""
+        if batch.chunk is None:
+            return self._forward(network, batch)
+        return self._carried_forward(network, batch)
+
+    def _check_chunk_length(self, chunk_length: Any, action: str) -> None:
+        name = type(self).__name__
+        if not self.chunkable:
+            raise ValueError(
+                problem(
+                    f"{name}.{action}: chunk_length is for models that read each "
+                    "series in order to one state",
+                    "chunk_length=None",
+                    f"chunk_length={chunk_length!r}",
+                    "use a Classifier, Regressor or Tagger for chunked series, or "
+                    "leave chunk_length out",
+                )
+            )
+        _positive_int(chunk_length, "chunk_length", f"{name}.{action}")
+
+    def _check_chunkable(self, chunk_length: int, action: str) -> None:
+        """Every layer that reads the timesteps must carry its state forward
+        exactly: refuse those that look ahead or across chunk boundaries."""
+        on_time = True
+        for layer in _stacks(self.network):
+            if not on_time:
+                break
+            reason = _chunk_refusal(layer)
+            if reason is not None:
+                why, fix = reason
+                raise ValueError(
+                    problem(
+                        f"{type(self).__name__}.{action}: chunk_length="
+                        f"{chunk_length} carries each layer's state from one "
+                        f"chunk to the next, which {layer!r} cannot do",
+                        "layers that read the steps in order: SimpleRNN, LSTM, "
+                        "GRU (one direction), Dense, TimeDistributed, Conv1D "
+                        "with kernel_size=1 and strides=1",
+                        f"{layer!r}: {why}",
+                        fix,
+                    )
+                )
+            if isinstance(layer, _Recurrent):
+                on_time = layer.return_sequences
+
+    def _chunking(self, chunk_length: Any, action: str) -> int | None:
+        """The chunk length for predict/evaluate: ``"fit"`` gives fit's."""
+        if isinstance(chunk_length, str) and chunk_length == "fit":
+            return self.chunk_length_
+        if chunk_length is None:
+            return None
+        self._check_chunk_length(chunk_length, action)
+        self._check_chunkable(chunk_length, action)
+        return int(chunk_length)
 
     # -- data in -----------------------------------------------------------------------
 
@@ -529,44 +632,62 @@ class TaskModel:
         self,
         source: SequenceView | Windows,
         fn: Callable[[torch.nn.Module, Batch], torch.Tensor] | None = None,
+        chunk_length: int | None = None,
     ) -> tuple[list[torch.Tensor], list[Batch]]:
-        """Outputs of every batch of ``source`` (in evaluation mode, no
-        gradients) and the batches, in order."""
+        """Outputs of every batch (or chunk) of ``source`` (in evaluation mode,
+        no gradients) and the batches, in order."""
         assert self.network is not None  # fitted
-        fn = fn or self._forward
+        fn = fn or (self._forward if chunk_length is None else self._carried_forward)
         network = self.network
         was_training = network.training
         network.eval()
         outputs, batches = [], []
         try:
             with torch.no_grad():
-                for batch in source.to_batches(batch_size=PREDICT_BATCH, shuffle=False):
+                for batch in source.to_batches(
+                    batch_size=PREDICT_BATCH, shuffle=False, chunk_length=chunk_length
+                ):
                     outputs.append(fn(network, batch))
                     batches.append(batch)
         finally:
             network.train(was_training)
+            self._chunk_states = []
         return outputs, batches
 
     def _per_series(
-        self, source: SequenceView | Windows, n: int, fn: Any = None
+        self,
+        source: SequenceView | Windows,
+        n: int,
+        fn: Any = None,
+        chunk_length: int | None = None,
     ) -> np.ndarray:
-        """``(n, ...)`` outputs by row position (views: series; windows: window)."""
-        outputs, batches = self._run(source, fn)
+        """``(n, ...)`` outputs by row position (views: series; windows: window);
+        chunked, each row's output comes from the chunk where its series ends."""
+        outputs, batches = self._run(source, fn, chunk_length)
+        if chunk_length is not None:
+            ends = [b.ends for b in batches if b.ends is not None]  # (B,) bool
+            outputs = [out[end] for out, end in zip(outputs, ends, strict=True)]
+            batches = [
+                dataclasses.replace(b, index=b.index[end])
+                for b, end in zip(batches, ends, strict=True)
+            ]
         rows = torch.cat([_rows(source, b) for b in batches]).numpy()
         values = torch.cat(outputs).numpy()
         result = np.zeros((n, *values.shape[1:]), dtype=values.dtype)
         result[rows] = values
         return result
 
-    def _per_step(self, view: SequenceView, fn: Any = None) -> np.ndarray:
+    def _per_step(
+        self, view: SequenceView, fn: Any = None, chunk_length: int | None = None
+    ) -> np.ndarray:
         """``(N, ...)`` step outputs in ``view.data``'s flat step order."""
         data = view.data
-        outputs, batches = self._run(view, fn)
+        outputs, batches = self._run(view, fn, chunk_length)
         flat = None
         for out, batch in zip(outputs, batches, strict=True):
             mask = batch.mask.numpy()  # (B, T)
             positions = batch.index.numpy()
-            starts = data.offsets[positions]  # (B,)
+            starts = data.offsets[positions] + batch.start  # (B,)
             rows = starts[:, None] + _within(mask)
             values = out.numpy()
             if flat is None:
@@ -601,10 +722,17 @@ class TaskModel:
         }
         return pd.DataFrame(frame)
 
-    def _evaluate_loss(self, source: SequenceView | Windows) -> float:
+    def _evaluate_loss(
+        self, source: SequenceView | Windows, chunk_length: int | None = None
+    ) -> float:
         assert self.network is not None  # fitted
-        batches = source.to_batches(batch_size=PREDICT_BATCH, shuffle=False)
-        return float(evaluate_loss(self.network, self._loss, batches)["loss"])
+        batches = source.to_batches(
+            batch_size=PREDICT_BATCH, shuffle=False, chunk_length=chunk_length
+        )
+        try:
+            return float(evaluate_loss(self.network, self._loss, batches)["loss"])
+        finally:
+            self._chunk_states = []
 
     # -- streaming ---------------------------------------------------------------------
 
@@ -719,6 +847,7 @@ class TaskModel:
             "static_scale": _list(self.static_scale_),
             "meta": self.meta_,
             "history": None if self.history_ is None else self.history_.to_dict(),
+            "chunk_length": self.chunk_length_,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -731,6 +860,8 @@ class TaskModel:
         self.meta_ = dict(state.get("meta") or {})
         history = state.get("history")
         self.history_ = None if history is None else History.from_dict(history)
+        chunk_length = state.get("chunk_length")
+        self.chunk_length_ = None if chunk_length is None else int(chunk_length)
 
     def _init_config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able) that rebuild this model."""
@@ -826,6 +957,45 @@ def _rows(source: SequenceView | Windows, batch: Batch) -> torch.Tensor:
     lookup = np.empty(len(source.data), dtype=np.int64)
     lookup[source.rows] = np.arange(len(source.rows))
     return torch.from_numpy(lookup[index])
+
+
+def _stacks(network: Any) -> list[Any]:
+    """The layers that read the timesteps, in order: a Sequential's, or the
+    encoder's of a ManyToOne network."""
+    sequential = getattr(network, "encoder", network)
+    return list(sequential.stack) if isinstance(sequential, Sequential) else []
+
+
+def _chunk_refusal(layer: Any) -> tuple[str, str] | None:
+    """(why, fix) when ``layer`` cannot carry its state across chunks."""
+    whole = "or fit without chunk_length (whole series)"
+    if isinstance(layer, Bidirectional) or getattr(layer, "bidirectional", False):
+        return (
+            "its backward direction starts at each series' own end, which lies "
+            "in a later chunk",
+            f"use bidirectional=False, {whole}",
+        )
+    if getattr(layer, "go_backwards", False):
+        return (
+            "it reads each series from its own end, which lies in a later chunk",
+            f"use go_backwards=False, {whole}",
+        )
+    if isinstance(layer, Conv1D):
+        if layer.span > 1 or layer.strides > 1:
+            return (
+                f"its window (kernel_size={layer.kernel_size}, strides="
+                f"{layer.strides}) reaches back into the previous chunk, and "
+                "chunk boundaries need not fall on its strides",
+                "drop the chunking: the strided Conv1D already shortens long "
+                f"series by its strides, {whole}; or use conv=None",
+            )
+        return None
+    if isinstance(layer, _Recurrent | Dense | TimeDistributed):
+        return None
+    return (
+        f"{type(layer).__name__} does not read the steps one after another",
+        f"build the network from recurrent, Dense and TimeDistributed layers, {whole}",
+    )
 
 
 def _within(mask: np.ndarray) -> np.ndarray:

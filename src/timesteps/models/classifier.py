@@ -31,6 +31,8 @@ from ..data.batches import Batch
 from ..data.sequence_set import SequenceSet
 from ..data.views import InputView, SeriesTargetView
 from ..layers import Dense, Sequential
+from ..layers.base import varying_lengths
+from ..layers.state import _forward_carrying
 from .base import (
     TaskModel,
     class_labels,
@@ -44,7 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class _ManyToOneModel(TaskModel):
-    """What Classifier and Regressor share: the network and static features."""
+    """What Classifier and Regressor share: the network, static features and
+    chunked training (the loss of a row at the chunk where its series ends)."""
+
+    chunkable = True
 
     def __init__(
         self,
@@ -112,10 +117,44 @@ class _ManyToOneModel(TaskModel):
         extra = batch.static if self.static_names_ else None
         return network(batch.x, batch.lengths, extra)  # (B, K)
 
-    def _outputs(self, data: SequenceSet) -> np.ndarray:
+    def _forward_states(
+        self, network: torch.nn.Module, batch: Batch, states: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        lengths = varying_lengths(batch.lengths, batch.x.shape[1])
+        if self.custom_network:
+            return _forward_carrying(network, batch.x, lengths, states)
+        assert isinstance(network, ManyToOne)
+        vector, final = _forward_carrying(network.encoder, batch.x, lengths, states)
+        if network.extra_features:
+            assert batch.static is not None  # the network reads static features
+            vector = torch.cat([vector, batch.static], dim=-1)  # (B, H + S)
+        return network.head(vector), final  # (B, K)
+
+    def _loss(self, network: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, Any]:
+        y = batch.y
+        assert y is not None  # a SeriesTargetView
+        if batch.chunk is None:
+            return self._series_loss(network, self._forward(network, batch), y)
+        ends = batch.ends  # (B,) rows whose series ends in this chunk
+        assert ends is not None  # set on every chunk
+        if not bool(ends.any()):
+            with torch.no_grad():  # only carries the state to the next chunk
+                self._carried_forward(network, batch)
+            return batch.x.new_zeros(()), 0  # weight 0: no optimiser step
+        out = self._carried_forward(network, batch)  # (B, K)
+        return self._series_loss(network, out[ends], y[ends])
+
+    def _series_loss(
+        self, network: torch.nn.Module, out: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, Any]:
+        """(mean loss, weight) of outputs ``out`` (B, K) against targets ``y``."""
+        raise NotImplementedError
+
+    def _outputs(self, data: SequenceSet, chunk_length: Any = "fit") -> np.ndarray:
         """``(B, K)`` network outputs for every series of checked data."""
+        C = self._chunking(chunk_length, "predict")
         view = InputView(self._scaled(data))
-        return self._per_series(view, len(data))
+        return self._per_series(view, len(data), chunk_length=C)
 
     def _stream_parts(
         self,
@@ -237,10 +276,9 @@ class Classifier(_ManyToOneModel):
             None if weights is None else torch.tensor(weights, dtype=torch.float32)
         )
 
-    def _loss(self, network: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, Any]:
-        logits = self._forward(network, batch)  # (B, K)
-        y = batch.y
-        assert y is not None  # a SeriesTargetView
+    def _series_loss(
+        self, network: torch.nn.Module, logits: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, Any]:
         if self.binary:
             losses = F.binary_cross_entropy_with_logits(
                 logits[:, 0], y.to(logits.dtype), reduction="none"
@@ -262,36 +300,48 @@ class Classifier(_ManyToOneModel):
         assert self.classes_ is not None  # fitted
         return self.classes_[self._probabilities(outputs).argmax(axis=1)]
 
-    def predict_proba(self, data: Any) -> pd.DataFrame | np.ndarray:
+    def predict_proba(
+        self, data: Any, *, chunk_length: int | str | None = "fit"
+    ) -> pd.DataFrame | np.ndarray:
         """Class probabilities: a DataFrame (id and one column per class) for a
-        SequenceSet or table, a ``(B, C)`` array for arrays."""
+        SequenceSet or table, a ``(B, C)`` array for arrays. ``chunk_length``:
+        ``"fit"`` reads series in the chunks fit used, an int in chunks of that
+        many steps, None whole (the results agree to float precision)."""
         data, arrays = self._inputs(data, "predict_proba")
-        probabilities = self._probabilities(self._outputs(data))
+        probabilities = self._probabilities(self._outputs(data, chunk_length))
         if arrays:
             return probabilities
         assert self.classes_ is not None  # fitted
         columns = {str(c): probabilities[:, k] for k, c in enumerate(self.classes_)}
         return self._series_frame(data, columns)
 
-    def predict(self, data: Any) -> pd.DataFrame | np.ndarray:
+    def predict(
+        self, data: Any, *, chunk_length: int | str | None = "fit"
+    ) -> pd.DataFrame | np.ndarray:
         """The most probable label of each series: a DataFrame (id,
-        prediction) for a SequenceSet or table, a ``(B,)`` array for arrays."""
+        prediction) for a SequenceSet or table, a ``(B,)`` array for arrays;
+        ``chunk_length`` as in :meth:`predict_proba`."""
         data, arrays = self._inputs(data, "predict")
-        labels = self._finish(self._outputs(data))
+        labels = self._finish(self._outputs(data, chunk_length))
         if arrays:
             return labels
         return self._series_frame(data, {"prediction": labels})
 
-    def evaluate(self, data: Any, y: Any = None) -> dict[str, float]:
-        """``loss`` (cross-entropy), ``accuracy`` and ``n_series`` on labelled data."""
+    def evaluate(
+        self, data: Any, y: Any = None, *, chunk_length: int | str | None = "fit"
+    ) -> dict[str, float]:
+        """``loss`` (cross-entropy), ``accuracy`` and ``n_series`` on labelled
+        data; ``chunk_length`` as in :meth:`predict_proba`."""
         self._check_fitted("evaluate")
+        C = self._chunking(chunk_length, "evaluate")
         data, arrays = self._as_data(data, y)
         data = self._check_features(data, arrays=arrays)
         data = self._prepare_fit(data, refit=True, validation=True)
         assert data.target is not None and self.classes_ is not None
         scaled = self._scaled(data)
-        loss = self._evaluate_loss(SeriesTargetView(scaled))
-        predicted = self._probabilities(self._per_series(InputView(scaled), len(data)))
+        loss = self._evaluate_loss(SeriesTargetView(scaled), C)
+        outputs = self._per_series(InputView(scaled), len(data), chunk_length=C)
+        predicted = self._probabilities(outputs)
         accuracy = float((predicted.argmax(axis=1) == data.target).mean())
         return {"loss": loss, "accuracy": accuracy, "n_series": float(len(data))}
 
@@ -415,10 +465,9 @@ class Regressor(_ManyToOneModel):
             data = data.replace(target=target.astype(np.float32))
         return data
 
-    def _loss(self, network: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, Any]:
-        out = self._forward(network, batch)  # (B, K)
-        y = batch.y
-        assert y is not None
+    def _series_loss(
+        self, network: torch.nn.Module, out: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, Any]:
         return F.mse_loss(out, y.reshape(out.shape)), int(out.numel())
 
     def _values(self, outputs: np.ndarray) -> np.ndarray:
@@ -429,27 +478,36 @@ class Regressor(_ManyToOneModel):
         values = self._values(outputs)
         return values[:, 0] if self.target_ndim_ == 1 else values
 
-    def predict(self, data: Any) -> pd.DataFrame | np.ndarray:
+    def predict(
+        self, data: Any, *, chunk_length: int | str | None = "fit"
+    ) -> pd.DataFrame | np.ndarray:
         """Values in original units: a DataFrame (id, one column per target)
-        for a SequenceSet or table; ``(B,)`` or ``(B, K)`` for arrays."""
+        for a SequenceSet or table; ``(B,)`` or ``(B, K)`` for arrays.
+        ``chunk_length``: ``"fit"`` reads series in the chunks fit used, an int
+        in chunks of that many steps, None whole."""
         data, arrays = self._inputs(data, "predict")
-        values = self._values(self._outputs(data))
+        values = self._values(self._outputs(data, chunk_length))
         if arrays:
             return values[:, 0] if self.target_ndim_ == 1 else values
         columns = {name: values[:, k] for k, name in enumerate(self.target_names_)}
         return self._series_frame(data, columns)
 
-    def evaluate(self, data: Any, y: Any = None) -> dict[str, float]:
+    def evaluate(
+        self, data: Any, y: Any = None, *, chunk_length: int | str | None = "fit"
+    ) -> dict[str, float]:
         """``loss`` (MSE of the scaled targets, as in training) and ``mse``,
-        ``rmse``, ``mae`` in original units, and ``n_series``."""
+        ``rmse``, ``mae`` in original units, and ``n_series``; ``chunk_length``
+        as in :meth:`predict`."""
         self._check_fitted("evaluate")
+        C = self._chunking(chunk_length, "evaluate")
         data, arrays = self._as_data(data, y)
         data = self._check_features(data, arrays=arrays)
         data = self._prepare_fit(data, refit=True, validation=True)
         assert data.target is not None
         scaled = self._scaled(data)
-        loss = self._evaluate_loss(SeriesTargetView(scaled))
-        values = self._values(self._per_series(InputView(scaled), len(data)))
+        loss = self._evaluate_loss(SeriesTargetView(scaled), C)
+        outputs = self._per_series(InputView(scaled), len(data), chunk_length=C)
+        values = self._values(outputs)
         error = values - data.target
         mse = float((error**2).mean())
         return {

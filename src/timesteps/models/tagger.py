@@ -33,6 +33,8 @@ from ..data.batches import Batch
 from ..data.sequence_set import SequenceSet
 from ..data.views import InputView, StepTargetView
 from ..layers import Dense, Sequential, TimeDistributed
+from ..layers.base import varying_lengths
+from ..layers.state import _forward_carrying
 from .base import TaskModel, class_labels, class_weight_vector, encode_labels
 from .builders import conv_front, recurrent_layers
 from .classifier import _labels_from_json, _labels_to_json
@@ -50,6 +52,7 @@ class Tagger(TaskModel):
     """
 
     kind = "Tagger"
+    chunkable = True
 
     def __init__(
         self,
@@ -170,8 +173,14 @@ class Tagger(TaskModel):
     def _forward(self, network: torch.nn.Module, batch: Batch) -> torch.Tensor:
         return network(batch.x, batch.lengths)  # (B, T, C)
 
+    def _forward_states(
+        self, network: torch.nn.Module, batch: Batch, states: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        lengths = varying_lengths(batch.lengths, batch.x.shape[1])
+        return _forward_carrying(network, batch.x, lengths, states)  # (B, T, C)
+
     def _loss(self, network: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, Any]:
-        logits = self._forward(network, batch)  # (B, T, C)
+        logits = self._forward_any(network, batch)  # (B, T, C); a chunk's steps
         y = batch.y
         assert y is not None
         mask = batch.mask  # (B, T): real steps only
@@ -180,43 +189,56 @@ class Tagger(TaskModel):
             losses = losses * self.class_weights_.to(losses.device)[y[mask]]
         return losses.mean(), int(mask.sum())
 
-    def _probabilities(self, data: SequenceSet) -> np.ndarray:
+    def _probabilities(
+        self, data: SequenceSet, chunk_length: int | str | None
+    ) -> np.ndarray:
         """``(N, C)`` per-step probabilities in the data's flat step order."""
-        logits = self._per_step(InputView(self._scaled(data)))
+        C = self._chunking(chunk_length, "predict")
+        logits = self._per_step(InputView(self._scaled(data)), chunk_length=C)
         return torch.softmax(torch.from_numpy(logits), dim=-1).numpy()
 
-    def predict_proba(self, data: Any) -> pd.DataFrame | np.ndarray | list[np.ndarray]:
+    def predict_proba(
+        self, data: Any, *, chunk_length: int | str | None = "fit"
+    ) -> pd.DataFrame | np.ndarray | list[np.ndarray]:
         """Per-step class probabilities: a DataFrame (id, time, one column per
         class), or for arrays ``(B, T, C)`` (a list of ``(T_i, C)`` when the
-        lengths differ)."""
+        lengths differ). ``chunk_length``: ``"fit"`` reads series in the chunks
+        fit used, an int in chunks of that many steps, None whole."""
         data, arrays = self._inputs(data, "predict_proba")
-        probabilities = self._probabilities(data)
+        probabilities = self._probabilities(data, chunk_length)
         if arrays:
             return _by_series(probabilities, data)
         assert self.classes_ is not None
         columns = {str(c): probabilities[:, k] for k, c in enumerate(self.classes_)}
         return self._step_frame(data, columns)
 
-    def predict(self, data: Any) -> pd.DataFrame | np.ndarray | list[np.ndarray]:
+    def predict(
+        self, data: Any, *, chunk_length: int | str | None = "fit"
+    ) -> pd.DataFrame | np.ndarray | list[np.ndarray]:
         """The label of every step: a DataFrame (id, time, prediction), or for
-        arrays ``(B, T)`` (a list of ``(T_i,)`` when the lengths differ)."""
+        arrays ``(B, T)`` (a list of ``(T_i,)`` when the lengths differ);
+        ``chunk_length`` as in :meth:`predict_proba`."""
         data, arrays = self._inputs(data, "predict")
         assert self.classes_ is not None
-        labels = self.classes_[self._probabilities(data).argmax(axis=1)]
+        probabilities = self._probabilities(data, chunk_length)
+        labels = self.classes_[probabilities.argmax(axis=1)]
         if arrays:
             return _by_series(labels, data)
         return self._step_frame(data, {"prediction": labels})
 
-    def evaluate(self, data: Any, y: Any = None) -> dict[str, float]:
+    def evaluate(
+        self, data: Any, y: Any = None, *, chunk_length: int | str | None = "fit"
+    ) -> dict[str, float]:
         """``loss`` (cross-entropy per real step), ``accuracy`` over the real
-        steps, and ``n_steps``."""
+        steps, and ``n_steps``; ``chunk_length`` as in :meth:`predict_proba`."""
         self._check_fitted("evaluate")
+        C = self._chunking(chunk_length, "evaluate")
         data, arrays = self._as_data(data, y)
         data = self._check_features(data, arrays=arrays)
         data = self._prepare_fit(data, refit=True, validation=True)
         scaled = self._scaled(data)
-        loss = self._evaluate_loss(StepTargetView(scaled))
-        predicted = self._per_step(InputView(scaled)).argmax(axis=1)
+        loss = self._evaluate_loss(StepTargetView(scaled), C)
+        predicted = self._per_step(InputView(scaled), chunk_length=C).argmax(axis=1)
         accuracy = float((predicted == data.target).mean())
         return {"loss": loss, "accuracy": accuracy, "n_steps": float(data.n_steps)}
 

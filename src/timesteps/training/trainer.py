@@ -37,7 +37,9 @@ from .progress import Progress
 LossFn = Callable[[torch.nn.Module, Any], tuple[torch.Tensor, Any]]
 """``loss_fn(module, batch) -> (loss, weight)``: ``loss`` a scalar tensor, the
 mean over the batch's real elements; ``weight`` how many elements (an int, or a
-0-dim tensor)."""
+0-dim tensor). A weight of (the Python number) 0 means the batch has nothing
+to learn from (a chunk that only carries state forward): no backward, no
+optimiser step, and its loss is not counted."""
 
 MetricFn = Callable[[torch.nn.Module, Any], tuple[Any, Any]]
 """``metric(module, batch) -> (sum, count)``: the metric summed over the batch's
@@ -141,6 +143,7 @@ class _Run:
         self.metrics = metrics
         self.place = place
         self.device = place.device
+        _check_chunks_alone(train, place)
         self.train = place.shard(train, "train")
         self.validation = place.shard(validation, "validation")
         self.history = History()
@@ -226,22 +229,23 @@ class _Run:
             loss, weight = loss_fn(network, batch)
             if steps == 0:
                 _check_loss(loss)
-            if metrics:
-                with torch.no_grad():
-                    for i, metric in enumerate(metrics):
-                        total, n = metric(module, batch)
-                        metric_sums[i] += total
-                        metric_counts[i] += n
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip is not None:
-                torch.nn.utils.clip_grad_norm_(parameters, clip)
-            optimizer.step()
-            if type(weight) is int:
-                loss_sum.add_(loss.detach(), alpha=weight)
-            else:
-                loss_sum.add_(loss.detach() * weight)
-            count += weight
+            if not _is_zero(weight):  # 0: nothing to learn, no step (Adam!)
+                if metrics:
+                    with torch.no_grad():
+                        for i, metric in enumerate(metrics):
+                            total, n = metric(module, batch)
+                            metric_sums[i] += total
+                            metric_counts[i] += n
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if clip is not None:
+                    torch.nn.utils.clip_grad_norm_(parameters, clip)
+                optimizer.step()
+                if type(weight) is int:
+                    loss_sum.add_(loss.detach(), alpha=weight)
+                else:
+                    loss_sum.add_(loss.detach() * weight)
+                count += weight
             rows += _rows_of(batch)
             steps += 1
             if every and steps % every == 0:
@@ -439,11 +443,20 @@ def _ratios(names: list[str], totals: list[float], k: int) -> dict[str, float]:
 
 def _rows_of(batch: Any) -> int:
     """Samples in a batch (for samples/s): the length of its ``x`` (or of its
-    first element, for tuples); 0 when it has neither."""
+    first element, for tuples); 0 when it has neither, and for the chunks after
+    the first of a batch (its rows are counted once)."""
+    if getattr(batch, "first", True) is False:
+        return 0
     x = getattr(batch, "x", None)
     if x is None and isinstance(batch, (tuple, list)) and batch:
         x = batch[0]
     return int(x.shape[0]) if isinstance(x, torch.Tensor) and x.ndim else 0
+
+
+def _is_zero(weight: Any) -> bool:
+    """Whether a loss weight is the Python number 0. A tensor weight never
+    skips a step: reading it back would cost a host sync every step."""
+    return not isinstance(weight, torch.Tensor) and weight == 0
 
 
 def _zero(device: torch.device) -> torch.Tensor:
@@ -514,6 +527,29 @@ def _check_loss(loss: Any) -> None:
                 "return loss.mean() and the number of elements it averages",
             )
         )
+
+
+def _check_chunks_alone(train: Any, place: distributed.Distributed) -> None:
+    """Chunked batches cannot be trained under DDP: a chunk without loss makes
+    no optimiser step, and the number of chunks of a shuffled batch depends on
+    its longest row, so the processes would take different numbers of steps
+    and DDP's gradient averaging would wait forever."""
+    C = getattr(train, "chunk_length", None)
+    if C is None or not place.active:
+        return
+    raise ValueError(
+        problem(
+            "chunked training (truncated backpropagation through time) under torchrun",
+            "one process, or batches without chunk_length",
+            f"chunk_length={C} on {place.world_size} processes, which would take "
+            "different numbers of optimiser steps (a chunk where no series ends "
+            "makes none; batches have different numbers of chunks) and wait for "
+            "each other forever",
+            "train chunked in one process (python train.py), or under torchrun "
+            "without chunk_length (a strided Conv1D front, conv=dict(filters=..., "
+            "kernel_size=k, strides=k), shortens very long series instead)",
+        )
+    )
 
 
 def _check_arguments(
