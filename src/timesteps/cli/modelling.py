@@ -126,6 +126,10 @@ def train(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from --checkpoint-dir.")
     ] = False,
+    device: Annotated[
+        str,
+        typer.Option("--device", help="cpu | cuda | cuda:N | auto (a GPU if any)."),
+    ] = "cpu",
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing model folder.")
     ] = False,
@@ -199,6 +203,7 @@ def train(
         validation=validation or None,
         checkpoint_dir=checkpoint_dir,
         resume=resume,
+        device=device,
     )
     model.save(out)
     (out / "history.json").write_text(history.to_json(), encoding="utf-8")

@@ -182,6 +182,7 @@ class TaskModel:
         verbose: int = 1,
         scale: bool = True,
         chunk_length: int | None = None,
+        device: str | torch.device = "cpu",
     ) -> History:
         """Train on ``data`` and return the History of the run.
 
@@ -207,9 +208,15 @@ class TaskModel:
                 by default. Layers that look ahead (bidirectional) or across
                 steps (a Conv1D with kernel_size or strides > 1) are refused.
 
+            device: where to train: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, or
+                ``"auto"`` (a GPU when torch sees one). Under ``torchrun`` each
+                process takes ``cuda:LOCAL_RANK``. The fitted network comes back
+                to the CPU, where ``predict``, ``stream`` and ``save`` run.
+
         A second ``fit`` continues training the same network with the scaler
         and classes of the first.
         """
+        place = _training_device(device)
         if chunk_length is not None:
             self._check_chunk_length(chunk_length, "fit")
         data, _ = self._as_data(data, y)
@@ -250,6 +257,7 @@ class TaskModel:
             verbose=verbose,
             checkpoint_dir=checkpoint_dir,
             resume=resume,
+            device=place,
         )
         assert self.network is not None  # built above
         try:
@@ -258,6 +266,7 @@ class TaskModel:
             )
         finally:
             self._chunk_states = []
+            self.network.to("cpu")
         self.chunk_length_ = chunk_length
         self.network.eval()
         self._stream_store = None
@@ -1130,3 +1139,32 @@ def _list(array: np.ndarray | None) -> list[float] | None:
 
 def _array(values: Any) -> np.ndarray | None:
     return None if values is None else np.asarray(values, dtype=np.float64)
+
+
+def _training_device(device: str | torch.device) -> str:
+    """The device ``fit`` trains on, checked at the boundary: ``"auto"`` is
+    ``"cuda"`` when torch sees a GPU, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        place = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            problem(
+                "fit(device=...) names the device to train on",
+                '"cpu", "cuda", "cuda:N" or "auto"',
+                repr(device),
+                'pass device="auto" to take a GPU when there is one',
+            )
+        ) from None
+    if place.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            problem(
+                "fit(device=...) asks for a GPU that torch does not see",
+                "a CUDA device (torch.cuda.is_available() is True)",
+                repr(str(device)),
+                'train with device="cpu", or device="auto" to take a GPU only '
+                "when there is one",
+            )
+        )
+    return str(place)
