@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, cast
 
 import torch
 
 from .._errors import problem
+from .._files import write_atomic
 from ..layers import Sequential
 from .base import TaskModel
 from .builders import network_config, network_from_config
@@ -97,8 +96,8 @@ def save(obj: TaskModel | Sequential, path: str | Path) -> Path:
     }
     text = json.dumps(document, indent=1, allow_nan=False)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(folder / WEIGHTS_FILE, blob)
-    _write_atomic(folder / MODEL_FILE, text.encode("utf-8"))
+    write_atomic(folder / WEIGHTS_FILE, blob)
+    write_atomic(folder / MODEL_FILE, text.encode("utf-8"))
     return folder
 
 
@@ -292,17 +291,3 @@ def _new_model(document: dict[str, Any], model_file: Path) -> TaskModel:
                 "the file was edited or damaged: save the model again",
             )
         ) from None
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then move it into place."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -29,6 +27,7 @@ import numpy as np
 import torch
 
 from .._errors import problem
+from .._files import write_atomic
 from .history import History
 
 FILENAME = "checkpoint.safetensors"
@@ -117,27 +116,8 @@ def save_checkpoint(folder: str | Path, checkpoint: Checkpoint) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = checkpoint_path(folder)
-    _write_atomically(path, save(tensors, metadata=metadata))
+    write_atomic(path, save(tensors, metadata=metadata))
     return path
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".checkpoint-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
-        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
 
 
 def _encode(value: Any, tensors: dict[str, torch.Tensor], prefix: str) -> Any:
