@@ -880,6 +880,22 @@ class TaskModel:
 # -- helpers ---------------------------------------------------------------------------
 
 
+def learn_classes(labels: np.ndarray, who: str, what: str) -> np.ndarray:
+    """The sorted distinct labels a classifier learns on its first fit; at least
+    two (``what`` names where they come from, for the fix)."""
+    classes = np.unique(labels)
+    if len(classes) < 2:
+        raise ValueError(
+            problem(
+                f"{who} needs at least two classes",
+                ">= 2 distinct labels",
+                f"only {classes.tolist()}",
+                f"check the {what}",
+            )
+        )
+    return classes
+
+
 def encode_labels(labels: np.ndarray, classes: np.ndarray, who: str) -> np.ndarray:
     """``(n,)`` int64 codes of ``labels`` among ``classes`` (sorted); unknown
     labels are an error naming them."""

@@ -38,6 +38,7 @@ from .base import (
     class_labels,
     class_weight_vector,
     encode_labels,
+    learn_classes,
 )
 from .builders import ManyToOne, conv_front, recurrent_layers
 
@@ -252,17 +253,7 @@ class Classifier(_ManyToOneModel):
             )
         labels = class_labels(target)
         if not refit and not validation:
-            classes = np.unique(labels)
-            if len(classes) < 2:
-                raise ValueError(
-                    problem(
-                        "Classifier needs at least two classes",
-                        ">= 2 distinct labels",
-                        f"only {classes.tolist()}",
-                        "check the target column",
-                    )
-                )
-            self.classes_ = classes
+            self.classes_ = learn_classes(labels, "Classifier", "target column")
         assert self.classes_ is not None  # learned on the first fit
         codes = encode_labels(labels, self.classes_, "Classifier")
         return data.replace(target=codes)

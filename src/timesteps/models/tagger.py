@@ -35,7 +35,13 @@ from ..data.views import InputView, StepTargetView
 from ..layers import Dense, Sequential, TimeDistributed
 from ..layers.base import varying_lengths
 from ..layers.state import _forward_carrying
-from .base import TaskModel, class_labels, class_weight_vector, encode_labels
+from .base import (
+    TaskModel,
+    class_labels,
+    class_weight_vector,
+    encode_labels,
+    learn_classes,
+)
 from .builders import conv_front, recurrent_layers
 from .classifier import _labels_from_json, _labels_to_json
 
@@ -116,17 +122,7 @@ class Tagger(TaskModel):
                 )
             )
         if not refit and not validation:
-            classes = np.unique(labels)
-            if len(classes) < 2:
-                raise ValueError(
-                    problem(
-                        "Tagger needs at least two classes",
-                        ">= 2 distinct labels",
-                        f"only {classes.tolist()}",
-                        "check the target",
-                    )
-                )
-            self.classes_ = classes
+            self.classes_ = learn_classes(labels, "Tagger", "target")
         assert self.classes_ is not None  # learned on the first fit
         return data.replace(target=encode_labels(labels, self.classes_, "Tagger"))
 
