@@ -14,6 +14,11 @@ own last step. Figures are real (unpadded) sample-timesteps per second:
   (g) timesteps.layers.LSTM on the bucketed batches, forced to one dense padded
       call (its fallback path when segments between distinct lengths would be
       short)
+  (h) timesteps.layers.LSTM on the data layer's own buckets (``ts.Batches``)
+  (i), (j) timesteps.layers.LSTM on the batches of (a) and (f), forced to one
+      fused call per distinct length (exact segments; by default it groups
+      the distinct lengths into fewer calls when the final states are not
+      needed)
 
 Run: ``python benchmarks/bench_recurrent.py [--rounds 3] [--threads N]``.
 Medians over rounds that interleave the set-ups; the machine is shared, so
@@ -130,6 +135,9 @@ def main() -> None:
     dense = LSTM(H)
     dense.build((None, F))
     dense._variable_path = "dense"
+    segments = LSTM(H)
+    segments.build((None, F))
+    segments._variable_path = "segments"
     rnn = torch.nn.LSTM(F, H, batch_first=True)
     setups = {
         "a": ("timesteps LSTM, bucketed", ours(layer), buckets),
@@ -140,6 +148,8 @@ def main() -> None:
         "f": ("timesteps LSTM, random batches", ours(layer), shuffled),
         "g": ("timesteps LSTM, bucketed, dense path", ours(dense), buckets),
         "h": ("timesteps LSTM, ts.Batches buckets", ours(layer), library),
+        "i": ("timesteps LSTM, bucketed, segments", ours(segments), buckets),
+        "j": ("timesteps LSTM, random, segments", ours(segments), shuffled),
     }
     for _, run, batches in setups.values():
         epoch(run, batches[:1])  # warm up kernels and allocator
@@ -173,7 +183,9 @@ def main() -> None:
     print(f"(a)/(d) = {rate['a'] / rate['d']:.2f}")
     print(f"(a)/(e) = {rate['a'] / rate['e']:.2f}  (packed measured on one bucket)")
     print(f"(f)/(c) = {rate['f'] / rate['c']:.2f}  (same random batches)")
-    print(f"(a)/(g) = {rate['a'] / rate['g']:.2f}  (segments vs one dense call)")
+    print(f"(a)/(g) = {rate['a'] / rate['g']:.2f}  (default vs one dense call)")
+    print(f"(a)/(i) = {rate['a'] / rate['i']:.2f}  (default vs exact segments)")
+    print(f"(f)/(j) = {rate['f'] / rate['j']:.2f}  (default vs exact segments)")
     print(f"(h)/(c) = {rate['h'] / rate['c']:.2f}  (the library's buckets, goal >= 2)")
 
 

@@ -8,17 +8,24 @@ gets what it gets when run alone at its own length.
 How lengths are handled (measured with benchmarks/bench_recurrent.py):
 
 - lengths ``None`` or all equal: one kernel call, nothing else.
-- CPU: rows are sorted by length and the batch runs in consecutive segments
-  between distinct lengths, carrying the states; a row leaves the batch at its
-  own end (k fused calls for k distinct lengths, no padded step computed, every
-  state exact, LSTM's c too). Measured here (2 cores, one thread, H=64, lengths
-  100..3,000, B=32): 1.3x faster than one dense padded call on length-bucketed
-  batches and 3x on random batches, training and inference, LSTM and GRU.
-  When segments would be short (more than one distinct length per
-  ``MIN_STEPS_PER_SEGMENT`` steps) per-call cost wins, so the dense post-padded
-  batch runs through one fused call instead, each row's last output is taken
-  by index and steps past its end are zeroed (LSTM's c is not among the
-  outputs: when it is needed, segments are used anyway).
+- CPU: rows are sorted by length and the batch runs in fused calls between
+  distinct lengths, carrying the states; a row leaves the batch after the call
+  in which it ends. Which distinct lengths end a call is chosen per batch by a
+  cost model (``_plan_groups``: a fixed cost per call against the steps it
+  computes): one call per distinct length ("segments": no padded step, every
+  state exact, LSTM's c too), one call over the padded batch ("dense"), or a
+  few calls each covering several distinct lengths ("coarse": rows ending
+  inside a call run on over their padding). Outside the segments, each row's
+  last output is taken by index and steps past its end are zeroed, so outputs
+  and h are exact but LSTM's final c is not: when c is needed (return_state,
+  stateful), the segments run. Without them, calls longer than
+  ``MAX_CALL_STEPS`` are also cut in pieces, states carried (exact): oneDNN
+  training runs faster on short calls than on one long call. Measured here
+  (benchmarks/bench_recurrent.py, 2 cores, H=64, lengths 100..3,000, B=32,
+  training, no final states, noisy shared machine): 1.1-1.6x faster than
+  the exact segments and 1.2-1.7x faster than one dense call on
+  length-bucketed batches, 1.1-1.35x faster than the segments on random
+  batches.
 - GPU: packed sequences (cuDNN handles them in one call).
 - Backward direction (``go_backwards``, bidirectional): each row is reversed
   within its own length by one index_select, so it starts at its own end.
@@ -57,11 +64,20 @@ from .base import (
 from .core import _features, check_units
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
-PATHS = ("dense", "segments", "packed")
+PATHS = ("dense", "segments", "packed", "coarse")
 
-# Segments (one fused call per distinct length) while they average at least
-# this many steps; below it one dense padded call costs less.
-MIN_STEPS_PER_SEGMENT = 8
+# Cost of one fused call on CPU in row-steps (one row through one step), for
+# ``_plan_groups``: a call costs CALL_COST, each of its steps STEP_COST plus
+# one per row. Measured with nn.LSTM alone (H=64, F=8, training, 2 threads):
+# ~0.5 ms per call, ~8 us per step plus ~3.3 us per row-step (150 and 2.4);
+# 200 and 10 did best in benchmarks/bench_recurrent.py (sweep of 100..800 and
+# 3..40, differences near the noise).
+CALL_COST = 200.0
+STEP_COST = 10.0
+# Longest fused call when the final states are not needed: nn.LSTM training
+# on (B=32, T=2000) ran 1.5-2.5x faster as calls of 60..250 steps carrying the
+# states than as one call (cause not measured; likely cache reuse).
+MAX_CALL_STEPS = 128
 
 States = list[torch.Tensor]
 
@@ -326,7 +342,10 @@ class _Recurrent(Layer):
         B, T, _ = x.shape
         if self.go_backwards:
             x = reverse_within(x, lengths)  # each row starts at its own end
-        path = self._choose_path(x, lengths, want_states)
+        path, stops = self._choose_path(x, lengths, want_states)
+        if path == "coarse":
+            seq, last = _run_coarse(self.rnn, x, lengths, hx, want_seq, stops)
+            return seq, last, [last]  # only used when LSTM's c is not needed
         if path == "packed":
             seq, states = _run_packed(self.rnn, x, lengths, hx)
             return seq, states[0], states
@@ -340,19 +359,29 @@ class _Recurrent(Layer):
 
     def _choose_path(
         self, x: torch.Tensor, lengths: torch.Tensor, want_states: bool
-    ) -> str:
+    ) -> tuple[str, list[int]]:
+        """The path and, for "coarse", where its groups stop (CPU: the cheapest
+        grouping of the distinct lengths by ``_plan_groups``)."""
         needs_c = want_states and self._n_states == 2  # c is not among the outputs
-        if self._variable_path is not None:
-            forced = self._variable_path
-            return "segments" if forced == "dense" and needs_c else forced
+        forced = self._variable_path
+        if forced is not None:
+            if forced in ("dense", "coarse") and needs_c:
+                return "segments", []
+            if forced == "coarse":  # two distinct lengths per group, for tests
+                bounds = sorted(set(lengths.tolist()))
+                return "coarse", bounds[1::2] + (
+                    [] if len(bounds) % 2 == 0 else [bounds[-1]]
+                )
+            return forced, []
         if x.is_cuda:
-            return "packed"
+            return "packed", []
         if needs_c:
-            return "segments"
-        distinct = len(torch.unique(lengths))
-        if distinct * MIN_STEPS_PER_SEGMENT <= x.shape[1]:
-            return "segments"
-        return "dense"
+            return "segments", []
+        ends = sorted(lengths.tolist(), reverse=True)
+        stops = _plan_groups(ends)
+        if len(stops) == 1 and stops[0] <= MAX_CALL_STEPS:
+            return "dense", []
+        return "coarse", _cut_long_calls(stops)
 
     # -- states ------------------------------------------------------------------------
 
@@ -839,6 +868,83 @@ def _run_segments(
     if not want_seq:
         return states[0], states
     return torch.cat(outputs, dim=1).index_select(0, inverse), states  # (B, T, H)
+
+
+def _plan_groups(ends: list[int]) -> list[int]:
+    """Where the fused calls stop, for rows of lengths ``ends`` (descending):
+    the grouping of the distinct lengths that costs least by
+    ``CALL_COST + steps x (STEP_COST + rows)`` per call (in row-steps), found
+    by dynamic programming over the k distinct lengths (O(k^2), k <= B).
+    One group is the dense call, k groups are the exact segments."""
+    bounds = [0, *sorted(set(ends))]
+    alive = [sum(1 for e in ends if e > b) for b in bounds]  # rows past each
+    best = [0.0] + [float("inf")] * (len(bounds) - 1)
+    came = [0] * len(bounds)
+    for j in range(1, len(bounds)):
+        for i in range(j):
+            cost = (
+                best[i] + CALL_COST + (bounds[j] - bounds[i]) * (STEP_COST + alive[i])
+            )
+            if cost < best[j]:
+                best[j], came[j] = cost, i
+    stops, j = [], len(bounds) - 1
+    while j:
+        stops.append(bounds[j])
+        j = came[j]
+    return stops[::-1]
+
+
+def _cut_long_calls(stops: list[int]) -> list[int]:
+    """``stops`` with more stops added so that no call spans more than
+    ``MAX_CALL_STEPS`` steps (the states carry over: exact)."""
+    cut: list[int] = []
+    start = 0
+    for stop in stops:
+        pieces = -(-(stop - start) // MAX_CALL_STEPS)  # ceil
+        cut.extend(start + (stop - start) * k // pieces for k in range(1, pieces + 1))
+        start = stop
+    return cut
+
+
+def _run_coarse(
+    rnn: torch.nn.RNNBase,
+    x: torch.Tensor,
+    lengths: torch.Tensor,
+    hx: Any,
+    want_seq: bool,
+    stops: list[int],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows sorted by length run in groups ending at ``stops`` (some of the
+    distinct lengths, the last one the longest), the states carried from one
+    group to the next; a row that ends inside a group runs on to the group's
+    end over its padding, then leaves. ``(seq, last)``: outputs zeroed past
+    each end, and h at each own end, both exact; LSTM's final c is not (use
+    the segments when it is needed).
+    """
+    B, T = x.shape[:2]
+    sorted_lengths, order = torch.sort(lengths, descending=True, stable=True)
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(B, device=order.device)
+    x = x.index_select(0, order)
+    if hx is not None:
+        hx = _rows(hx, 0, B, order)
+    ends = sorted_lengths.tolist()
+    start, n, outputs, lasts = 0, B, [], []
+    for stop in stops:
+        n_next = sum(1 for e in ends if e > stop)
+        state = None if hx is None else _rows(hx, 0, n)
+        out, hx = rnn(x[:n, start:stop], state)  # (n, stop - start, H)
+        if n_next < n:  # rows ending inside this group: h at each own end
+            rows = torch.arange(n_next, n, device=x.device)
+            lasts.append(out[rows, sorted_lengths[n_next:n] - 1 - start])
+        if want_seq:
+            outputs.append(F.pad(out, (0, 0, 0, 0, 0, B - n)))
+        start, n = stop, n_next
+    last = torch.cat(lasts[::-1]).index_select(0, inverse)  # (B, H)
+    if not want_seq:
+        return last, last
+    seq = torch.cat(outputs, dim=1).index_select(0, inverse)  # (B, T, H)
+    return seq * step_mask(lengths, T).unsqueeze(-1), last
 
 
 def _rows(hx: Any, start: int, stop: int, order: torch.Tensor | None = None) -> Any:
