@@ -197,14 +197,18 @@ def test_long_calls_are_cut():
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("want_seq", [False, True])
 def test_cut_calls_equal_rows_alone(cell, want_seq, monkeypatch):
-    """Calls of at most 3 steps, by default choice: rows end inside calls, a
-    call ends where no row does; gradients too."""
+    """Calls of at most 3 steps, by default choice (LSTM only: GRU and
+    SimpleRNN measured slower when cut): rows end inside calls, a call ends
+    where no row does; gradients too."""
     monkeypatch.setattr(recurrent, "MAX_CALL_STEPS", 3)
     x = ragged()
     layer = cell(H, return_sequences=want_seq, bidirectional=True)
     layer.build((None, F))
     path, stops = layer._choose_path(x, LENGTHS, want_states=False)
-    assert (path, stops) == ("coarse", [3, 6, 9])  # 6: no row ends there
+    if cell is LSTM:
+        assert (path, stops) == ("coarse", [3, 6, 9])  # 6: no row ends there
+    else:
+        assert (path, stops) == ("dense", [])
     params = list(layer.parameters())
     got = layer(x, lengths=LENGTHS)
     batched = torch.autograd.grad(got.pow(2).sum(), params)
@@ -215,4 +219,29 @@ def test_cut_calls_equal_rows_alone(cell, want_seq, monkeypatch):
         grads = torch.autograd.grad(row.pow(2).sum(), params)
         alone = [a + g for a, g in zip(alone, grads, strict=True)]
     for a, b in zip(batched, alone, strict=True):
+        close(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_a_long_full_length_lstm_runs_in_pieces_equal_to_one_call(
+    go_backwards, monkeypatch
+):
+    """T > 2 x MAX_CALL_STEPS with every row full: calls of at most
+    MAX_CALL_STEPS steps with the states carried equal one nn.LSTM call:
+    outputs, final (h, c) and gradients."""
+    monkeypatch.setattr(recurrent, "MAX_CALL_STEPS", 3)
+    torch.manual_seed(0)
+    x = torch.randn(3, 10, F)
+    layer = LSTM(H, return_sequences=True, return_state=True, go_backwards=go_backwards)
+    layer.build((None, F))
+    reference = torch.nn.LSTM(F, H, batch_first=True)
+    reference.load_state_dict(layer.rnn.state_dict())
+    out, h, c = layer(x)
+    want, (h_want, c_want) = reference(x.flip(1) if go_backwards else x)
+    close(out, want)
+    close(h, h_want[0])
+    close(c, c_want[0])
+    got = torch.autograd.grad(out.pow(2).sum(), list(layer.parameters()))
+    ref = torch.autograd.grad(want.pow(2).sum(), list(reference.parameters()))
+    for a, b in zip(got, ref, strict=True):
         close(a, b, atol=1e-5)

@@ -7,7 +7,9 @@ gets what it gets when run alone at its own length.
 
 How lengths are handled (measured with benchmarks/bench_recurrent.py):
 
-- lengths ``None`` or all equal: one kernel call, nothing else.
+- lengths ``None`` or all equal: one kernel call (an LSTM longer than
+  ``2 x MAX_CALL_STEPS`` steps: calls of at most ``MAX_CALL_STEPS``, states
+  carried, exact).
 - CPU: rows are sorted by length and the batch runs in fused calls between
   distinct lengths, carrying the states; a row leaves the batch after the call
   in which it ends. Which distinct lengths end a call is chosen per batch by a
@@ -18,7 +20,7 @@ How lengths are handled (measured with benchmarks/bench_recurrent.py):
   inside a call run on over their padding). Outside the segments, each row's
   last output is taken by index and steps past its end are zeroed, so outputs
   and h are exact but LSTM's final c is not: when c is needed (return_state,
-  stateful), the segments run. Without them, calls longer than
+  stateful), the segments run. Without them, an LSTM's calls longer than
   ``MAX_CALL_STEPS`` are also cut in pieces, states carried (exact): oneDNN
   training runs faster on short calls than on one long call. Measured here
   (benchmarks/bench_recurrent.py, 2 cores, H=64, lengths 100..3,000, B=32,
@@ -74,9 +76,11 @@ PATHS = ("dense", "segments", "packed", "coarse")
 # 3..40, differences near the noise).
 CALL_COST = 200.0
 STEP_COST = 10.0
-# Longest fused call when the final states are not needed: nn.LSTM training
-# on (B=32, T=2000) ran 1.5-2.5x faster as calls of 60..250 steps carrying the
-# states than as one call (cause not measured; likely cache reuse).
+# Longest fused LSTM call: nn.LSTM training on (B=32, T=2000) ran 1.5-2.5x
+# faster as calls of 60..250 steps carrying the states than as one call, and
+# 1.1-1.4x at T=1000 (cause not measured; likely cache reuse). GRU and
+# SimpleRNN ran 0.8-0.9x when cut, so they are not. Full-length batches are
+# cut only past 2 x MAX_CALL_STEPS (at T=200..300 cutting gained nothing).
 MAX_CALL_STEPS = 128
 
 States = list[torch.Tensor]
@@ -305,7 +309,17 @@ class _Recurrent(Layer):
             return self._step(x[:, 0], hx)
         if self.go_backwards:
             x = x.flip(1)
-        out, final = self.rnn(x, hx)  # (B, T, H)
+        T = x.shape[1]
+        if self._n_states == 2 and T > 2 * MAX_CALL_STEPS:
+            # oneDNN's LSTM trains faster in calls of <= MAX_CALL_STEPS steps
+            # with the states carried (exact); split's backward is one cat
+            pieces = []
+            for piece in x.tensor_split(-(-T // MAX_CALL_STEPS), dim=1):
+                part, hx = self.rnn(piece, hx)
+                pieces.append(part)
+            out, final = torch.cat(pieces, dim=1), hx  # (B, T, H)
+        else:
+            out, final = self.rnn(x, hx)  # (B, T, H)
         return out, out[:, -1], _unpack(final)
 
     def _step(
@@ -379,9 +393,11 @@ class _Recurrent(Layer):
             return "segments", []
         ends = sorted(lengths.tolist(), reverse=True)
         stops = _plan_groups(ends)
-        if len(stops) == 1 and stops[0] <= MAX_CALL_STEPS:
+        if self._n_states == 2:  # only oneDNN's LSTM gains from shorter calls
+            stops = _cut_long_calls(stops)
+        if len(stops) == 1:
             return "dense", []
-        return "coarse", _cut_long_calls(stops)
+        return "coarse", stops
 
     # -- states ------------------------------------------------------------------------
 
