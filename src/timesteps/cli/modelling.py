@@ -138,12 +138,14 @@ def train(
 
     A classifier on a long table (one row per patient and visit):
 
-    timesteps train visits.csv --id patient --time visit --target outcome --task classify --out model/
+    timesteps train visits.csv --id patient --time visit --target outcome
+    --task classify --out model/
 
     A forecaster of the next 20 steps from the last 20:
 
-    timesteps train load.csv --id meter --time hour --task forecast --lookback 20 --horizon 20 --out fc/
-    """  # noqa: E501
+    timesteps train load.csv --id meter --time hour --task forecast
+    --lookback 20 --horizon 20 --out fc/
+    """
     import timesteps as ts
 
     from ..explain import describe

@@ -170,7 +170,8 @@ def load_checkpoint(folder: str | Path) -> Checkpoint:
     try:
         with safe_open(str(path), framework="pt") as file:
             metadata = file.metadata() or {}
-            tensors = {name: file.get_tensor(name) for name in file.keys()}  # noqa: SIM118
+            names = list(file.keys())  # safe_open is no mapping: keys() is needed
+            tensors = {name: file.get_tensor(name) for name in names}
     except Exception as error:  # safetensors raises its own error types
         raise _damaged(
             path, f"an unreadable file ({type(error).__name__}: {error})"
